@@ -1,0 +1,72 @@
+"""Runtime settings read from the environment (secrets and places, never model parameters)."""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Settings of the product; each field is read from `ACCIDENTS_<FIELD>`."""
+
+    model_config = SettingsConfigDict(env_prefix="ACCIDENTS_", env_file=".env", extra="ignore")
+
+    env: Literal["development", "production"] = "development"
+    project_dir: Path = Field(default_factory=Path.cwd)
+    data_source: str | None = None
+    model_name: str = "accidents-priority"
+    production_alias: str = "production"
+    experiment: str = "accidents-priority"
+    download_timeout: float = 30.0
+
+    @property
+    def data_dir(self) -> Path:
+        return self.project_dir / "data"
+
+    @property
+    def raw_dir(self) -> Path:
+        return self.data_dir / "raw"
+
+    @property
+    def preprocessed_dir(self) -> Path:
+        return self.data_dir / "preprocessed"
+
+    @property
+    def models_dir(self) -> Path:
+        return self.project_dir / "models"
+
+    @property
+    def production_model_path(self) -> Path:
+        return self.models_dir / "prod_model.joblib"
+
+    @property
+    def candidate_model_path(self) -> Path:
+        return self.models_dir / "candidate_model.joblib"
+
+    @property
+    def metrics_dir(self) -> Path:
+        return self.project_dir / "metrics"
+
+    @property
+    def mlflow_tracking_uri(self) -> str:
+        """MLflow's own variable wins; the default is a SQLite store in the project folder."""
+        return os.environ.get("MLFLOW_TRACKING_URI") or (
+            f"sqlite:///{(self.project_dir / 'mlflow.db').resolve()}"
+        )
+
+    @property
+    def mlflow_artifact_location(self) -> str | None:
+        """Artefacts sit beside the embedded store; a remote server chooses its own."""
+        if os.environ.get("MLFLOW_TRACKING_URI"):
+            return None
+        return (self.project_dir / "mlartifacts").resolve().as_uri()
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

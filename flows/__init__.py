@@ -1,0 +1,1 @@
+"""Prefect flows that run the product's DVC stages interactively or on a schedule."""
