@@ -14,8 +14,6 @@ from accidents.raw import TABLES, raw_file_name
 
 log = logging.getLogger(__name__)
 
-DOWNLOAD_BASE = "https://www.data.gouv.fr/fr/datasets/r/"
-
 #: Stable data.gouv.fr resource ids of the official files, by year and table.
 RESOURCES: dict[int, dict[str, str]] = {
     2021: {
@@ -34,14 +32,16 @@ class DataImportError(RuntimeError):
     """The raw files could not be imported; data/raw is left as it was."""
 
 
-def import_data(raw_dir: Path, year: int, source: str | None = None, timeout: float = 30.0) -> None:
+def import_data(raw_dir: Path, year: int, source: str | None, base_url: str,
+                timeout: float = 30.0) -> None:
     """Fill `raw_dir` with the four tables of `year`, all or nothing.
 
     Args:
         raw_dir: the destination folder, replaced as a whole only when every file arrived.
         year: the BAAC vintage.
         source: a local folder holding `<table>-<year>.csv` files; None downloads the
-            official files from data.gouv.fr.
+            official files.
+        base_url: where the official resources live (data.gouv.fr's `datasets/r/`).
         timeout: seconds to wait for each read from the server.
     """
     if source:
@@ -57,7 +57,7 @@ def import_data(raw_dir: Path, year: int, source: str | None = None, timeout: fl
             if source:
                 shutil.copyfile(Path(source) / target.name, target)
             else:
-                url = DOWNLOAD_BASE + RESOURCES[year][table]
+                url = base_url + RESOURCES[year][table]
                 try:
                     _download(url, target, timeout)
                 except requests.RequestException as error:

@@ -56,7 +56,6 @@ def build_accidents(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
     victims = victims.join(
         vehicles.drop_duplicates(["Num_Acc", "id_vehicule"]).set_index(["Num_Acc", "id_vehicule"]),
         on=["Num_Acc", "id_vehicule"],
-        rsuffix="_veh",
     )
     places = tables["lieux"].drop_duplicates("Num_Acc").set_index("Num_Acc")
     frame = victims.join(places, how="inner").join(_describe_accidents(tables["caracteristiques"]),

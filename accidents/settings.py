@@ -23,6 +23,7 @@ class Settings(BaseSettings):
     production_alias: str = "production"
     experiment: str = "accidents-priority"
     download_timeout: float = 30.0
+    download_base: str = "https://www.data.gouv.fr/fr/datasets/r/"
 
     @property
     def data_dir(self) -> Path:

@@ -33,7 +33,7 @@ def run_import_data(settings: Settings | None = None) -> None:
     settings = settings or get_settings()
     params = _params(settings, "import_data")
     import_data(settings.raw_dir, int(params["year"]), settings.data_source,
-                settings.download_timeout)
+                settings.download_base, settings.download_timeout)
 
 
 def run_preprocess(settings: Settings | None = None) -> dict[str, int]:
