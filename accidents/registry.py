@@ -75,3 +75,23 @@ def load_from_bento_store(tag: str) -> tuple[str, PriorityModel]:
 
     entry = bentoml.models.get(tag)
     return str(entry.tag), load_model(Path(entry.path_of(BENTO_MODEL_FILE)))
+
+
+def bento_store_dir() -> Path:
+    """The folder of BentoML's model store (`$BENTOML_HOME/models`)."""
+    from bentoml._internal.configuration.containers import BentoMLContainer
+
+    return Path(BentoMLContainer.model_store_dir.get())
+
+
+def latest_bento_version(name: str) -> str | None:
+    """The version `<name>:latest` points at, read cheaply from the store's pointer file.
+
+    BentoML rewrites that file only after a model is completely saved, so a version read here
+    is complete; None when the store has no such model (or the pointer is being rewritten).
+    """
+    try:
+        version = (bento_store_dir() / name / "latest").read_text().strip()
+    except OSError:
+        return None
+    return version or None

@@ -7,7 +7,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -23,6 +23,15 @@ class Settings(BaseSettings):
     production_alias: str = "production"
     experiment: str = "accidents-priority"
     download_timeout: float = 30.0
+    # The prediction service and its users.
+    users_db_url: str | None = None
+    jwt_secret: SecretStr | None = None
+    token_expiry_minutes: float = Field(default=30.0, gt=0)
+    service_workers: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1)
+    model_refresh_seconds: float = Field(default=1.0, gt=0)
+    max_request_bytes: int = Field(default=1_048_576, ge=1024)
+    max_batch_rows: int = Field(default=1000, ge=1)
+    prefect_deployment: str = "pipeline/weekly"
     download_base: str = "https://www.data.gouv.fr/fr/datasets/r/"
 
     @property
@@ -52,6 +61,16 @@ class Settings(BaseSettings):
     @property
     def metrics_dir(self) -> Path:
         return self.project_dir / "metrics"
+
+    @property
+    def var_dir(self) -> Path:
+        """Runtime state of the service (users, signing key, retrain runs); git-ignored."""
+        return self.project_dir / "var"
+
+    @property
+    def users_database_url(self) -> str:
+        """The users store: `users_db_url`, else a SQLite file under `var/`."""
+        return self.users_db_url or f"sqlite:///{(self.var_dir / 'users.db').resolve()}"
 
     @property
     def mlflow_tracking_uri(self) -> str:
