@@ -1,0 +1,1 @@
+"""The product's prediction service (BentoML), behind login: `service.service:PriorityService`."""
