@@ -26,6 +26,8 @@ from sklearn.metrics import (  # noqa: E402
 from accidents.model import PriorityModel  # noqa: E402
 
 PROMOTION_METRICS = ("roc_auc", "f1")
+#: Gains within float noise of the threshold do not count as "more than" it.
+TOLERANCE = 1e-9
 
 
 def compute_metrics(y_true: np.ndarray, probabilities: np.ndarray, threshold: float) -> dict:
@@ -61,7 +63,7 @@ def decide_promotion(
         for name in PROMOTION_METRICS
     }
     summary = ", ".join(f"{name} {gain:+.2%}" for name, gain in gains.items())
-    better = [name for name, gain in gains.items() if gain > min_improvement]
+    better = [name for name, gain in gains.items() if gain > min_improvement + TOLERANCE]
     if better:
         return Decision(True, f"{' and '.join(better)} improved by more than "
                               f"{min_improvement:.0%} ({summary})")

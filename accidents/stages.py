@@ -1,4 +1,9 @@
-"""The five pipeline stages as plain functions: DVC, Prefect and Airflow all call these."""
+"""The five pipeline stages as plain functions: DVC, Prefect and Airflow all call these.
+
+MLflow, matplotlib and the registry are imported inside the stages that use them: each DVC
+stage is a fresh process, and those imports cost seconds that import_data, preprocess and
+predict do not need to pay.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +11,8 @@ import json
 import logging
 from pathlib import Path
 
-import mlflow
 import pandas as pd
 
-from accidents import evaluation, registry
 from accidents.features import PRIORITY_LABELS
 from accidents.files import atomic_path
 from accidents.importing import import_data
@@ -47,6 +50,10 @@ def run_preprocess(settings: Settings | None = None) -> dict[str, int]:
 
 def run_train(settings: Settings | None = None) -> str:
     """Fit the candidate, log it to MLflow and write it to models/; return the run id."""
+    import mlflow
+
+    from accidents import registry
+
     settings = settings or get_settings()
     params = _params(settings, "train")
     x_train, _, y_train, _ = load_split(settings.preprocessed_dir)
@@ -66,6 +73,10 @@ def run_train(settings: Settings | None = None) -> str:
 
 def run_evaluate(settings: Settings | None = None) -> dict:
     """Score candidate and production on the same test part; promote on a clear gain."""
+    import mlflow
+
+    from accidents import evaluation, registry
+
     settings = settings or get_settings()
     params = _params(settings, "evaluate")
     _, x_test, _, y_test = load_split(settings.preprocessed_dir)
@@ -101,6 +112,8 @@ def run_evaluate(settings: Settings | None = None) -> dict:
 
 
 def _production_metrics(settings: Settings, x_test: pd.DataFrame, y_test) -> dict | None:
+    from accidents import evaluation
+
     path = settings.production_model_path
     if not path.exists():
         return None
@@ -114,6 +127,10 @@ def _production_metrics(settings: Settings, x_test: pd.DataFrame, y_test) -> dic
 
 
 def _log_plots(settings: Settings, model, x_test, y_test, probabilities, seed: int) -> None:
+    import mlflow
+
+    from accidents import evaluation
+
     figures = {
         "roc_curve": evaluation.plot_roc(y_test, probabilities),
         "confusion_matrix": evaluation.plot_confusion(
@@ -130,6 +147,8 @@ def _log_plots(settings: Settings, model, x_test, y_test, probabilities, seed: i
 def _promote(settings: Settings, candidate, metrics: dict[str, float]) -> str:
     """Registry first, then the BentoML store, then the production file, then the alias:
     a failure at any step leaves the served model and the production file as they were."""
+    from accidents import registry
+
     version = registry.register_version(settings, candidate.model_uri, metrics)
     registry.save_to_bento_store(
         candidate, settings.model_name,

@@ -11,6 +11,9 @@ from pathlib import Path
 
 import pytest
 
+# One native thread per process: the suite shares 2 cores with the servers it starts.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("ACCIDENTS_SHARED_DATA", REPO_ROOT.parent / "shared" / "data"))
 SAMPLE_DIR = SHARED_DATA / "baac-2021-sample"
@@ -76,6 +79,7 @@ def make_project(root: Path, source: Path | None) -> Project:
         "BENTOML_HOME": str(root / ".bentoml"),
         "PREFECT_HOME": str(root / ".prefect"),
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120",
         "DO_NOT_TRACK": "1",
         "OMP_NUM_THREADS": "1",
     })
@@ -88,6 +92,13 @@ def make_project(root: Path, source: Path | None) -> Project:
 def project(tmp_path: Path, sample_dir: Path) -> Project:
     """A fresh copy of the project whose import reads the real sample."""
     return make_project(tmp_path / "project", sample_dir)
+
+
+def copy_project(project: Project, root: Path) -> Project:
+    """A private copy of a project, its stores and artefacts included, to change freely."""
+    shutil.copytree(project.path, root, symlinks=True)
+    env = {key: value.replace(str(project.path), str(root)) for key, value in project.env.items()}
+    return Project(root, env)
 
 
 @pytest.fixture(scope="session")
