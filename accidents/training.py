@@ -8,9 +8,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from sklearn.base import ClassifierMixin, clone
+from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
 from sklearn.metrics import f1_score
-from sklearn.model_selection import train_test_split
+from sklearn.model_selection import StratifiedKFold, train_test_split
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import TargetEncoder
 
 from accidents.features import FEATURES
 from accidents.model import PriorityModel
@@ -22,12 +25,42 @@ ESTIMATORS: dict[str, type[ClassifierMixin]] = {
     "hist_gradient_boosting": HistGradientBoostingClassifier,
 }
 THRESHOLD_GRID = np.round(np.arange(0.05, 0.951, 0.01), 2)
+#: Key of a model section in params.yaml that lists the code columns to target-encode.
+TARGET_ENCODED = "target_encoded"
+ENCODER_FOLDS = 5
 
 
 def build_estimator(kind: str, hyperparameters: dict[str, Any], seed: int) -> ClassifierMixin:
+    """The estimator of `kind`; code columns listed under `target_encoded` are encoded first."""
     if kind not in ESTIMATORS:
         raise ValueError(f"unknown model '{kind}'; choose one of {', '.join(ESTIMATORS)}")
-    return ESTIMATORS[kind](random_state=seed, **hyperparameters)
+    settings = dict(hyperparameters)
+    encoded = list(settings.pop(TARGET_ENCODED, None) or [])
+    estimator = ESTIMATORS[kind](random_state=seed, **settings)
+    return with_target_encoding(estimator, encoded, seed) if encoded else estimator
+
+
+def with_target_encoding(estimator: ClassifierMixin, columns: list[str],
+                         seed: int) -> ClassifierMixin:
+    """Replace code columns with many values (commune, département) by their smoothed priority
+    rate in train, cross-fitted so that no row sees its own label; other columns pass through.
+
+    Trees cannot split a code such as the INSEE commune number in a useful way, while its rate
+    carries how severe accidents are there (rural roads against city streets).
+    """
+    unknown = [name for name in columns if name not in FEATURES]
+    if unknown:
+        raise ValueError(f"params.yaml train: {TARGET_ENCODED} names unknown feature(s) "
+                         f"{', '.join(map(str, unknown))}; choose among {', '.join(FEATURES)}")
+    encoder = TargetEncoder(
+        target_type="binary",
+        cv=StratifiedKFold(ENCODER_FOLDS, shuffle=True, random_state=seed),
+    )
+    codes = ColumnTransformer(
+        [("target_encoded", encoder, [FEATURES.index(name) for name in columns])],
+        remainder="passthrough",
+    )
+    return Pipeline([("codes", codes), ("classifier", estimator)])
 
 
 def best_threshold(y_true: np.ndarray, probabilities: np.ndarray) -> float:
@@ -36,7 +69,8 @@ def best_threshold(y_true: np.ndarray, probabilities: np.ndarray) -> float:
     return float(THRESHOLD_GRID[int(np.argmax(scores))])
 
 
-def train_model(x_train: pd.DataFrame, y_train: np.ndarray, params: dict[str, Any]) -> PriorityModel:
+def train_model(x_train: pd.DataFrame, y_train: np.ndarray,
+                params: dict[str, Any]) -> PriorityModel:
     """Fit `params["model"]` on the training part.
 
     With `tune_threshold`, a stratified validation part carved from train picks the F1-best
