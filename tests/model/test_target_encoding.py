@@ -1,0 +1,55 @@
+"""Target encoding of code columns inside the trained estimator."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sklearn.pipeline import Pipeline
+
+from accidents.features import FEATURES
+from accidents.preprocessing import load_split
+from accidents.training import build_estimator, train_model
+
+PARAMS = {
+    "model": "hist_gradient_boosting", "seed": 7, "tune_threshold": True, "validation_size": 0.2,
+    "hist_gradient_boosting": {"target_encoded": ["com", "dep"], "max_iter": 30},
+}
+
+
+@pytest.fixture(scope="module")
+def small_split(full_split_dir: Path):
+    x_train, x_test, y_train, _ = load_split(full_split_dir)
+    return x_train.iloc[:3000], y_train[:3000], x_test.iloc[:200]
+
+
+def test_build_estimator_without_target_encoding_is_the_bare_estimator() -> None:
+    estimator = build_estimator("hist_gradient_boosting", {"max_iter": 10}, seed=1)
+    assert not isinstance(estimator, Pipeline)
+    assert estimator.max_iter == 10
+
+
+def test_build_estimator_with_unknown_column_names_it() -> None:
+    with pytest.raises(ValueError, match="target_encoded names unknown feature.*commune"):
+        build_estimator("hist_gradient_boosting", {"target_encoded": ["commune"]}, seed=1)
+
+
+def test_train_model_with_target_encoding_is_deterministic_for_a_seed(small_split) -> None:
+    x_train, y_train, x_test = small_split
+    first = train_model(x_train, y_train, PARAMS)
+    second = train_model(x_train, y_train, PARAMS)
+    assert isinstance(first.estimator, Pipeline)
+    assert first.threshold == second.threshold
+    np.testing.assert_array_equal(first.predict_proba(x_test), second.predict_proba(x_test))
+
+
+def test_train_model_with_target_encoding_maps_an_unseen_commune_to_a_rate(small_split) -> None:
+    x_train, y_train, x_test = small_split
+    model = train_model(x_train, y_train, PARAMS)
+    row = x_test.iloc[:1].copy()
+    row["com"] = 99999
+    encoded = model.estimator[0].transform(model.matrix(row))
+    assert encoded.shape == (1, len(FEATURES))
+    assert 0.0 < encoded[0, 0] < 1.0
+    assert 0.0 < model.predict_proba(row)[0] < 1.0
