@@ -209,8 +209,12 @@ class Retrains:
             return record
         if record.mode == "prefect":
             return self._prefect_status(record)
-        if not self._lock_held_by(run_id):
-            # Its process ended without writing a result: killed, or crashed hard.
+        if self._lock_held_by(run_id):
+            return record
+        # The process writes its result before it ends (and frees the lock): read again.
+        record = self.read(run_id)
+        if record is not None and record.state in ACTIVE_STATES:
+            # It ended without writing a result: killed, or crashed hard.
             record.finish("failed", error="the retrain process ended without a result "
                                           "(killed or crashed); the served model is unchanged")
             self.write(record)

@@ -91,10 +91,11 @@ async def predict(body: PredictionRequest, user: CurrentUser, runtime: RuntimeDe
     except FeaturesError as error:
         raise RequestValidationError([{"type": "value_error", "loc": ("body", "features"),
                                        "msg": str(error), "input": None}]) from None
+    worker = {"X-Worker-Index": str(bentoml.server_context.worker_index)}
     served = runtime.model.served
     if served is None:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE,
-                            f"no model to serve: {runtime.model.problem}")
+                            f"no model to serve: {runtime.model.problem}", headers=worker)
     if len(rows.matrix) <= INLINE_ROWS:
         probabilities = served.model.predict_proba(rows.matrix)
     else:
@@ -108,7 +109,7 @@ async def predict(body: PredictionRequest, user: CurrentUser, runtime: RuntimeDe
     positives = int(classes.sum())
     PREDICTIONS.labels(priority="1").inc(positives)
     PREDICTIONS.labels(priority="0").inc(len(classes) - positives)
-    response.headers["X-Worker-Index"] = str(bentoml.server_context.worker_index)
+    response.headers.update(worker)
     if rows.batch:
         return {"predictions": predictions, "model_version": served.tag}
     return {**predictions[0], "model_version": served.tag}
