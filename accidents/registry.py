@@ -82,11 +82,10 @@ def load_from_bento_store(tag: str) -> tuple[str, PriorityModel]:
 
 
 def bento_store_dir() -> Path:
-    """The folder of BentoML's model store in use: `$BENTOML_HOME/models`, or the models
-    folder of the Bento being served (BentoML swaps the store object for that one)."""
+    """The folder of BentoML's model store (`$BENTOML_HOME/models`)."""
     from bentoml._internal.configuration.containers import BentoMLContainer
 
-    return Path(BentoMLContainer.model_store.get()._path)
+    return Path(BentoMLContainer.model_store_dir.get())
 
 
 def latest_bento_version(name: str) -> str | None:
