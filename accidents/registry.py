@@ -82,10 +82,11 @@ def load_from_bento_store(tag: str) -> tuple[str, PriorityModel]:
 
 
 def bento_store_dir() -> Path:
-    """The folder of BentoML's model store (`$BENTOML_HOME/models`)."""
+    """The folder of BentoML's model store in use: `$BENTOML_HOME/models`, or the models
+    folder of the Bento being served (BentoML swaps the store object for that one)."""
     from bentoml._internal.configuration.containers import BentoMLContainer
 
-    return Path(BentoMLContainer.model_store_dir.get())
+    return Path(BentoMLContainer.model_store.get()._path)
 
 
 def latest_bento_version(name: str) -> str | None:
