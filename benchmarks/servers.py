@@ -1,0 +1,151 @@
+"""Start the servers under test on free loopback ports, wait until they answer, stop them."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import joblib
+from sklearn.ensemble import RandomForestClassifier
+
+from accidents.preprocessing import load_split
+
+BENCH_DIR = Path(__file__).resolve().parent
+BIN = Path(sys.executable).parent
+START_TIMEOUT = 300.0
+
+
+class ServerError(RuntimeError):
+    """A server did not start, or did not answer a first prediction."""
+
+
+@dataclass
+class Running:
+    name: str
+    url: str
+    process: subprocess.Popen
+    log_path: Path
+
+    def log_tail(self, lines: int = 40) -> str:
+        text = self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+        return "\n".join(text.splitlines()[-lines:])
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def http(url: str, data: bytes | None = None, headers: dict[str, str] | None = None,
+         timeout: float = 10.0) -> tuple[int, bytes]:
+    request = urllib.request.Request(url, data=data, headers=headers or {})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as answer:
+            return answer.status, answer.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read()
+
+
+def predict_once(url: str, features: list[float], token: str | None = None) -> tuple[int, bytes]:
+    headers = {"Content-Type": "application/json"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    return http(f"{url}/predict", json.dumps({"features": features}).encode(), headers)
+
+
+def train_seed_forest(split_dir: Path, path: Path) -> Path:
+    """The seed's model: `RandomForestClassifier(n_jobs=-1)` fitted on the split's train part,
+    saved with joblib."""
+    x_train, _, y_train, _ = load_split(split_dir)
+    joblib.dump(RandomForestClassifier(n_jobs=-1).fit(x_train, y_train), path)
+    return path
+
+
+@contextmanager
+def serving(name: str, command: list[str], cwd: Path, env: dict[str, str], log_path: Path,
+            url: str, probe: str) -> Iterator[Running]:
+    """Run `command` (which must listen at `url`) until the block ends."""
+    with log_path.open("ab") as log:
+        process = subprocess.Popen(command, cwd=cwd, env=env, stdin=subprocess.DEVNULL,
+                                   stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    running = Running(name, url, process, log_path)
+    try:
+        wait_until_up(running, url + probe)
+        yield running
+    finally:
+        stop(process)
+
+
+def wait_until_up(running: Running, probe: str) -> None:
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline:
+        if running.process.poll() is not None:
+            raise ServerError(f"{running.name} exited with {running.process.returncode}:\n"
+                              f"{running.log_tail()}")
+        try:
+            if http(probe, timeout=5)[0] == 200:
+                return
+        except (OSError, urllib.error.URLError):
+            pass
+        time.sleep(0.5)
+    raise ServerError(f"{running.name} did not answer {probe} in {START_TIMEOUT:.0f} s:\n"
+                      f"{running.log_tail()}")
+
+
+def stop(process: subprocess.Popen) -> None:
+    """SIGTERM to the server's process group, SIGKILL if it lingers."""
+    if process.poll() is not None:
+        return
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=10)
+
+
+@contextmanager
+def baseline_server(model_path: Path, log_path: Path) -> Iterator[Running]:
+    """The seed-style FastAPI baseline under uvicorn (one process, as the seed ran it)."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    command = [str(BIN / "uvicorn"), "baseline_api:app", "--app-dir", str(BENCH_DIR),
+               "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
+    env = {**os.environ, "BASELINE_MODEL_PATH": str(model_path)}
+    with serving("baseline", command, BENCH_DIR, env, log_path, url, "/docs") as running:
+        yield running
+
+
+@contextmanager
+def product_server(project_path: Path, env: dict[str, str], log_path: Path) -> Iterator[Running]:
+    """The product's BentoML service (`bentoml serve service.service:PriorityService`)."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    command = [str(BIN / "bentoml"), "serve", "service.service:PriorityService",
+               "--host", "127.0.0.1", "--port", str(port)]
+    env = {"BENTOML_DO_NOT_TRACK": "true", **env}
+    # BentoML answers /readyz with 503 until the service has loaded its model.
+    with serving("service", command, project_path, env, log_path, url, "/readyz") as running:
+        yield running
+
+
+def log_in(url: str, username: str, password: str) -> str:
+    form = urllib.parse.urlencode({"username": username, "password": password}).encode()
+    status, body = http(f"{url}/auth/token", form,
+                        {"Content-Type": "application/x-www-form-urlencoded"})
+    if status != 200:
+        raise ServerError(f"login as {username} answered {status}: {body[:300]!r}")
+    return json.loads(body)["access_token"]
