@@ -3,24 +3,52 @@
 Each flow runs `dvc repro --single-item <stage>` in the project folder, so DVC keeps deciding
 what is up to date and the artefacts are the same whether Prefect, Airflow or a person runs it.
 Without `PREFECT_API_URL` the flows run on Prefect's embedded server.
+
+Runs started together (the schedule and a `/retrain`, or Airflow and Prefect) queue stage by
+stage on an OS lock of the project, `.dvc/tmp/pipeline.lock`, which the Airflow DAG takes too:
+DVC releases its own repository lock while a stage's command runs and then fails a second
+writer of the same outputs ("is busy") instead of waiting.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
+import logging
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from prefect import Flow, flow, get_run_logger, task
 
 STAGES = ("import_data", "preprocess", "train", "evaluate", "predict")
 EVALUATION_REPORT = Path("metrics") / "evaluation.json"
+PIPELINE_LOCK = Path(".dvc") / "tmp" / "pipeline.lock"
 
 
 def project_dir() -> Path:
     return Path(os.environ.get("ACCIDENTS_PROJECT_DIR") or Path.cwd()).resolve()
+
+
+@contextmanager
+def pipeline_lock(project: Path,
+                  logger: logging.Logger | logging.LoggerAdapter) -> Iterator[None]:
+    """Hold the project's pipeline lock, waiting for another run's stage to finish first.
+
+    A flock: the kernel releases it when the holder exits, even if it crashes.
+    """
+    path = project / PIPELINE_LOCK
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            logger.info("another pipeline run holds %s; waiting for it", path)
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
 
 
 @task(task_run_name="dvc repro {stage}")
@@ -30,13 +58,15 @@ def reproduce_stage(stage: str, force: bool = False) -> None:
     command = [sys.executable, "-m", "dvc", "repro", "--single-item", stage]
     if force:
         command.append("--force")
-    process = subprocess.Popen(command, cwd=project_dir(), stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, text=True)
-    lines = []
-    for line in process.stdout:  # type: ignore[union-attr]  # PIPE was requested
-        lines.append(line.rstrip())
-        logger.info(line.rstrip())
-    if process.wait() != 0:
+    with pipeline_lock(project_dir(), logger):
+        process = subprocess.Popen(command, cwd=project_dir(), stdout=subprocess.PIPE,
+                                   stderr=subprocess.STDOUT, text=True)
+        lines = []
+        for line in process.stdout:  # type: ignore[union-attr]  # PIPE was requested
+            lines.append(line.rstrip())
+            logger.info(line.rstrip())
+        returncode = process.wait()
+    if returncode != 0:
         raise RuntimeError(f"dvc stage {stage} failed: " + "\n".join(lines[-15:]))
 
 
