@@ -17,8 +17,8 @@ log = logging.getLogger(__name__)
 #: Types of our own fitted estimators that skops (MLflow's sklearn format) must be told to load.
 SKOPS_TRUSTED_TYPES = [
     "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
-    # The seeded folds of the target encoder (accidents.training.with_target_encoding).
-    "sklearn.model_selection._split.StratifiedKFold",
+    # The wrapper that target-encodes code columns (params.yaml `target_encoded`).
+    "accidents.training.TargetEncodedClassifier",
 ]
 BENTO_MODEL_FILE = "model.joblib"
 

@@ -6,11 +6,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from sklearn.pipeline import Pipeline
+from sklearn.model_selection import StratifiedKFold
+from sklearn.preprocessing import TargetEncoder
 
 from accidents.features import FEATURES
 from accidents.preprocessing import load_split
-from accidents.training import build_estimator, train_model
+from accidents.training import TargetEncodedClassifier, build_estimator, train_model
 
 PARAMS = {
     "model": "hist_gradient_boosting", "seed": 7, "tune_threshold": True, "validation_size": 0.2,
@@ -26,7 +27,7 @@ def small_split(full_split_dir: Path):
 
 def test_build_estimator_without_target_encoding_is_the_bare_estimator() -> None:
     estimator = build_estimator("hist_gradient_boosting", {"max_iter": 10}, seed=1)
-    assert not isinstance(estimator, Pipeline)
+    assert not isinstance(estimator, TargetEncodedClassifier)
     assert estimator.max_iter == 10
 
 
@@ -39,17 +40,33 @@ def test_train_model_with_target_encoding_is_deterministic_for_a_seed(small_spli
     x_train, y_train, x_test = small_split
     first = train_model(x_train, y_train, PARAMS)
     second = train_model(x_train, y_train, PARAMS)
-    assert isinstance(first.estimator, Pipeline)
+    assert isinstance(first.estimator, TargetEncodedClassifier)
     assert first.threshold == second.threshold
     np.testing.assert_array_equal(first.predict_proba(x_test), second.predict_proba(x_test))
 
 
-def test_train_model_with_target_encoding_maps_an_unseen_commune_to_a_rate(small_split) -> None:
+def test_train_model_with_target_encoding_maps_an_unseen_commune_to_the_overall_rate(
+        small_split) -> None:
     x_train, y_train, x_test = small_split
     model = train_model(x_train, y_train, PARAMS)
     row = x_test.iloc[:1].copy()
     row["com"] = 99999
-    encoded = model.estimator[0].transform(model.matrix(row))
+    encoded = model.estimator.encode(model.matrix(row))
     assert encoded.shape == (1, len(FEATURES))
-    assert 0.0 < encoded[0, 0] < 1.0
+    assert encoded[0, FEATURES.index("com")] == pytest.approx(y_train.mean())
     assert 0.0 < model.predict_proba(row)[0] < 1.0
+
+
+def test_encode_gives_the_rates_of_scikit_learns_target_encoder(small_split) -> None:
+    x_train, y_train, x_test = small_split
+    model = train_model(x_train, y_train, {**PARAMS, "tune_threshold": False})
+    columns = [FEATURES.index("com"), FEATURES.index("dep")]
+    reference = TargetEncoder(target_type="binary",
+                              cv=StratifiedKFold(5, shuffle=True, random_state=PARAMS["seed"]))
+    reference.fit(model.matrix(x_train)[:, columns], y_train)
+    rows = model.matrix(x_test)
+    rows[:5, columns[0]] = 99999  # communes that train never saw
+    np.testing.assert_allclose(model.estimator.encode(rows)[:, columns],
+                               reference.transform(rows[:, columns]))
+    untouched = [position for position in range(len(FEATURES)) if position not in columns]
+    np.testing.assert_array_equal(model.estimator.encode(rows)[:, untouched], rows[:, untouched])
