@@ -31,6 +31,7 @@ from service.schemas import (
     RetrainStatus,
     TokenResponse,
 )
+from service.strict_json import StrictJSONRoute
 
 #: Up to this many rows a prediction runs on the event loop (well under a millisecond);
 #: bigger batches go to a worker thread so they never hold up other requests.
@@ -53,6 +54,7 @@ LOGINS = bentoml.metrics.Counter(
 
 app = FastAPI(title="The product: accident priority prediction", version="1.0",
               description=DESCRIPTION)
+app.router.route_class = StrictJSONRoute
 app.add_middleware(BodySizeLimit, max_bytes=get_settings().max_request_bytes)
 
 RuntimeDependency = Annotated[Runtime, Depends(get_runtime)]
@@ -82,6 +84,7 @@ async def log_in(form: Annotated[OAuth2PasswordRequestForm, Depends()],
           tags=["predictions"],
           responses={**AUTH_ERRORS,
                      413: {"model": ErrorResponse, "description": "body over the size limit"},
+                     415: {"model": ErrorResponse, "description": "a body that is not JSON"},
                      503: {"model": ErrorResponse, "description": "no model loaded yet"}})
 async def predict(body: PredictionRequest, user: CurrentUser, runtime: RuntimeDependency,
                   response: Response) -> dict[str, Any]:
