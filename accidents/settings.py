@@ -31,6 +31,12 @@ class Settings(BaseSettings):
     model_refresh_seconds: float = Field(default=1.0, gt=0)
     max_request_bytes: int = Field(default=1_048_576, ge=1024)
     max_batch_rows: int = Field(default=1000, ge=1)
+    # Failed logins over a sliding window, per user and per client: past the limit, 429.
+    login_max_failures_per_user: int = Field(default=10, ge=1)
+    login_max_failures_per_client: int = Field(default=100, ge=1)
+    login_window_seconds: float = Field(default=900.0, gt=0)
+    # How long a worker trusts what it read of a user (still there, last password/role change).
+    user_cache_seconds: float = Field(default=5.0, ge=0)
     prefect_deployment: str = "pipeline/weekly"
     download_base: str = "https://www.data.gouv.fr/fr/datasets/r/"
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import bentoml
-from fastapi import Depends, FastAPI, HTTPException, Path, Response, status
+from fastapi import Depends, FastAPI, HTTPException, Path, Request, Response, status
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
@@ -18,7 +18,9 @@ from fastapi.security import OAuth2PasswordRequestForm
 from accidents.features import PRIORITY_LABELS
 from accidents.retraining import RetrainRunning, RetrainUnavailable
 from accidents.settings import get_settings
-from service.auth import AdminUser, CurrentUser
+from accidents.users.standing import UsersStoreError
+from accidents.users.throttle import Refusal
+from service.auth import AdminUser, CurrentUser, log_in_attempt
 from service.features import FeaturesError, read_features
 from service.limits import BodySizeLimit
 from service.runtime import Runtime, get_runtime
@@ -62,15 +64,31 @@ AUTH_ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": ErrorResponse, "description": "no token, or an invalid or expired one"},
 }
 ADMIN_ERRORS = {**AUTH_ERRORS, 403: {"model": ErrorResponse, "description": "not an admin"}}
+RETRY_AFTER = {"Retry-After": {"description": "seconds to wait before the next attempt",
+                               "schema": {"type": "integer"}}}
 
 
 @app.post("/auth/token", response_model=TokenResponse, tags=["users"],
-          responses={401: {"model": ErrorResponse, "description": "wrong credentials"}})
+          responses={401: {"model": ErrorResponse, "description": "wrong credentials"},
+                     429: {"model": ErrorResponse, "headers": RETRY_AFTER,
+                           "description": "too many failed logins for this user or from this "
+                                          "client; no password is checked until then"},
+                     503: {"model": ErrorResponse,
+                           "description": "the users store cannot be read"}})
 async def log_in(form: Annotated[OAuth2PasswordRequestForm, Depends()],
-                 runtime: RuntimeDependency) -> TokenResponse:
+                 runtime: RuntimeDependency, request: Request) -> TokenResponse:
     """Exchange a username and password (OAuth2 password form) for an access token."""
+    client = request.client.host if request.client else None
     # argon2 takes tens of milliseconds of CPU: a worker thread keeps the event loop free.
-    user = await run_in_threadpool(runtime.users.authenticate, form.username, form.password)
+    try:
+        user = await run_in_threadpool(log_in_attempt, runtime, form.username, form.password,
+                                       client)
+    except UsersStoreError as error:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, str(error)) from error
+    if isinstance(user, Refusal):
+        LOGINS.labels(outcome="throttled").inc()
+        raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS, user.reason,
+                            headers={"Retry-After": str(user.retry_after)})
     if user is None:
         LOGINS.labels(outcome="refused").inc()
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "incorrect username or password",

@@ -1,4 +1,4 @@
-"""Who is calling: the bearer token, checked statelessly (no database on the request path)."""
+"""Who is calling: the bearer token, then its user's standing (cached a few seconds a worker)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,9 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from accidents.users import Claims, TokenError
+from accidents.users import Claims, TokenError, User
+from accidents.users.standing import UsersStoreError, users_store_errors
+from accidents.users.throttle import Refusal
 from service.runtime import Runtime, get_runtime
 
 bearer = HTTPBearer(
@@ -21,6 +23,24 @@ def _unauthorized(detail: str) -> HTTPException:
                          headers={"WWW-Authenticate": "Bearer"})
 
 
+def log_in_attempt(runtime: Runtime, username: str, password: str,
+                   client: str | None) -> User | Refusal | None:
+    """The user, a refusal (too many failures), or None for wrong credentials.
+
+    This blocks for an argon2 check: call it from a worker thread. A refused attempt checks
+    no password. Raises UsersStoreError when the store cannot be read.
+    """
+    with users_store_errors(runtime.users):
+        if (refusal := runtime.throttle.refusal(username, client)) is not None:
+            return refusal
+        user = runtime.users.authenticate(username, password)
+        if user is None:
+            runtime.throttle.failed(username, client)
+        else:
+            runtime.throttle.succeeded(user.username)
+        return user
+
+
 def current_user(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
     runtime: Annotated[Runtime, Depends(get_runtime)],
@@ -30,9 +50,13 @@ def current_user(
         raise _unauthorized("not authenticated: send 'Authorization: Bearer <token>' with a "
                             "token from POST /auth/token")
     try:
-        return runtime.tokens.verify(credentials.credentials)
+        claims = runtime.tokens.verify(credentials.credentials)
+        runtime.standing.check(claims)
     except TokenError as error:
         raise _unauthorized(str(error)) from error
+    except UsersStoreError as error:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, str(error)) from error
+    return claims
 
 
 def admin_user(user: Annotated[Claims, Depends(current_user)]) -> Claims:

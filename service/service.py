@@ -40,9 +40,9 @@ class PriorityService:
         self.runtime = Runtime.start(get_settings())
 
     async def __is_ready__(self) -> bool:
-        """Ready once a model is loaded; otherwise BentoML answers 503 with the reason."""
-        if self.runtime.model.served is None:
-            raise HTTPException(503, f"not ready: {self.runtime.model.problem}")
+        """Ready with a model loaded and the users store readable; else 503 with the reason."""
+        if (problem := self.runtime.not_ready()) is not None:
+            raise HTTPException(503, f"not ready: {problem}")
         return True
 
     @bentoml.on_shutdown

@@ -56,7 +56,8 @@ def run(arguments: argparse.Namespace, store: UserStore) -> str:
         return f"added {user.username} ({user.role})"
     if arguments.command == "remove":
         store.remove(arguments.username)
-        return f"removed {arguments.username}; tokens already issued stay valid until they expire"
+        return (f"removed {arguments.username}; the service refuses its tokens within "
+                "ACCIDENTS_USER_CACHE_SECONDS (default 5 s)")
     if arguments.command == "passwd":
         store.set_password(arguments.username, _read_password(arguments.password_stdin))
         return f"changed the password of {arguments.username}"

@@ -22,6 +22,7 @@ class Claims:
     username: str
     role: str
     expires_at: datetime
+    issued_at: int
 
 
 class TokenIssuer:
@@ -63,4 +64,5 @@ class TokenIssuer:
             raise TokenError("invalid token") from error
         if claims["role"] not in ROLES:
             raise TokenError("invalid token: unknown role")
-        return Claims(claims["sub"], claims["role"], datetime.fromtimestamp(claims["exp"], UTC))
+        return Claims(claims["sub"], claims["role"], datetime.fromtimestamp(claims["exp"], UTC),
+                      int(claims["iat"]))
