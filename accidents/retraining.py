@@ -108,6 +108,10 @@ class Retrains:
         self.settings = settings
         self.folder = settings.var_dir / "retrains"
         self.lock_path = self.folder / "retrain.lock"
+        if os.environ.get("PREFECT_API_URL"):
+            # Prefect's client takes seconds to import: the first `/retrain` must not wait.
+            import prefect.client.orchestration  # noqa: F401
+            import prefect.deployments  # noqa: F401
 
     # Records -----------------------------------------------------------------------------
 
