@@ -48,6 +48,12 @@ def machine() -> str:
             f"Python {platform.python_version()}")
 
 
+def load_average() -> str:
+    """Other work on the machine skews every figure: the tables say how busy it was."""
+    one, five, _ = os.getloadavg()
+    return f"load average {one:.2f} (1 min), {five:.2f} (5 min)"
+
+
 def run_pipeline(work: Path, sample_dir: Path, split_dir: Path) -> tuple[object, list]:
     project = make_project(work / "project", sample_dir)
     timings = pipeline_timings.time_stages(project)
@@ -79,7 +85,7 @@ def load_levels(name: str, url: str, connections: list[int], seconds: float,
 
 def run_serving(work: Path, split_dir: Path, project, names: list[str], connections: list[int],
                 seconds: float, service_env: dict[str, str]) -> list[wrk_load.LoadResult]:
-    print("## Serving\n", flush=True)
+    print(f"## Serving\n\nBefore: {load_average()}\n", flush=True)
     wrk_load.wrk_path()
     results = []
     if "baseline" in names:
@@ -91,7 +97,7 @@ def run_serving(work: Path, split_dir: Path, project, names: list[str], connecti
         with servers.product_server(project.path, env, work / "service.log") as running:
             token = servers.log_in(running.url, "admin", "admin123")
             results += load_levels("service", running.url, connections, seconds, token)
-    print()
+    print(f"\nAfter: {load_average()}\n")
     print(wrk_load.format_load_table(results))
     print(verdict(results, max(connections)))
     return results
@@ -143,7 +149,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{folder}: not found; set ACCIDENTS_SHARED_DATA", file=sys.stderr)
             return 1
     work = Path(tempfile.mkdtemp(prefix="accidents-bench-"))
-    print(f"# Benchmarks of the product\n\nMachine: {machine()}\n", flush=True)
+    print(f"# Benchmarks of the product\n\nMachine: {machine()}; {load_average()}\n",
+          flush=True)
     try:
         project = None
         if "pipeline" in parts or ("serving" in parts and "service" in names):
