@@ -58,8 +58,8 @@ def airflow(env: dict[str, str], *arguments: str, timeout: float = 300,
             cwd: Path | None = None) -> subprocess.CompletedProcess:
     result = subprocess.run([str(BIN / "airflow"), *arguments], env=env, cwd=cwd,
                             capture_output=True, text=True, timeout=timeout)
-    assert result.returncode == 0, f"airflow {' '.join(arguments)}\n{result.stdout}\n" \
-                                   f"{result.stderr}"
+    assert result.returncode == 0, f"airflow {' '.join(arguments)}\n" \
+                                   f"{(result.stdout + result.stderr)[-6000:]}"
     return result
 
 

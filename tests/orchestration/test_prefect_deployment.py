@@ -97,7 +97,8 @@ def test_deployment_runs_complete_through_worker_one_at_a_time(tmp_path: Path,
     assert deployment["entrypoint"] == "flows/pipeline.py:pipeline"
     assert deployment["pull_steps"] == [
         {"prefect.deployments.steps.set_working_directory": {"directory": "."}}]
-    assert deployment["concurrency_limit"] == 1
+    assert deployment["global_concurrency_limit"]["limit"] == 1
+    assert deployment["concurrency_options"]["collision_strategy"] == "ENQUEUE"
     (schedule,) = deployment["schedules"]
     assert schedule["schedule"]["cron"] == "0 3 * * 1"
     assert schedule["schedule"]["timezone"] == "Europe/Paris"
