@@ -7,10 +7,12 @@ import logging
 import sys
 
 from accidents import stages
+from accidents.files import remove_orphaned_temporaries
 from accidents.importing import DataImportError
 from accidents.logs import setup_logging
 from accidents.model import ModelLoadError
 from accidents.raw import RawDataError
+from accidents.settings import get_settings
 
 log = logging.getLogger("accidents")
 
@@ -28,6 +30,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("stage", choices=sorted(COMMANDS))
     arguments = parser.parse_args(argv)
     setup_logging()
+    settings = get_settings()
+    for folder in (settings.data_dir, settings.models_dir, settings.metrics_dir):
+        for path in remove_orphaned_temporaries(folder):
+            log.warning("removed %s, left by an interrupted run", path)
     try:
         COMMANDS[arguments.stage]()
     except (DataImportError, RawDataError, ModelLoadError) as error:
