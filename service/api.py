@@ -21,6 +21,7 @@ from accidents.settings import get_settings
 from accidents.users.standing import UsersStoreError
 from accidents.users.throttle import Refusal
 from service.auth import AdminUser, CurrentUser, log_in_attempt
+from service.batching import PredictionBatcher
 from service.features import FeaturesError, read_features
 from service.limits import BodySizeLimit
 from service.runtime import Runtime, get_runtime
@@ -35,9 +36,8 @@ from service.schemas import (
 )
 from service.strict_json import StrictJSONRoute
 
-#: Up to this many rows a prediction runs on the event loop (well under a millisecond);
-#: bigger batches go to a worker thread so they never hold up other requests.
-INLINE_ROWS = 32
+#: Concurrent requests of this worker share model calls (see service.batching).
+BATCHER = PredictionBatcher()
 
 DESCRIPTION = """Predicts whether a road accident needs a priority response (a victim killed
 or hospitalised), from the 28 features of the official BAAC data.
@@ -117,10 +117,7 @@ async def predict(body: PredictionRequest, user: CurrentUser, runtime: RuntimeDe
     if served is None:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE,
                             f"no model to serve: {runtime.model.problem}", headers=worker)
-    if len(rows.matrix) <= INLINE_ROWS:
-        probabilities = served.model.predict_proba(rows.matrix)
-    else:
-        probabilities = await run_in_threadpool(served.model.predict_proba, rows.matrix)
+    probabilities = await BATCHER.predict_proba(served, rows.matrix)
     classes = (probabilities >= served.model.threshold).astype(int)
     predictions = [
         {"priority": int(priority), "label": PRIORITY_LABELS[int(priority)],
