@@ -11,7 +11,12 @@ from sklearn.preprocessing import TargetEncoder
 
 from accidents.features import FEATURES
 from accidents.preprocessing import load_split
-from accidents.training import TargetEncodedClassifier, build_estimator, train_model
+from accidents.training import (
+    WALK_MAX_ROWS,
+    TargetEncodedClassifier,
+    build_estimator,
+    train_model,
+)
 
 PARAMS = {
     "model": "hist_gradient_boosting", "seed": 7, "tune_threshold": True, "validation_size": 0.2,
@@ -70,3 +75,28 @@ def test_encode_gives_the_rates_of_scikit_learns_target_encoder(small_split) -> 
                                reference.transform(rows[:, columns]))
     untouched = [position for position in range(len(FEATURES)) if position not in columns]
     np.testing.assert_array_equal(model.estimator.encode(rows)[:, untouched], rows[:, untouched])
+
+
+def test_predict_proba_walking_the_trees_equals_scikit_learn(small_split) -> None:
+    x_train, y_train, x_test = small_split
+    model = train_model(x_train, y_train, {**PARAMS, "tune_threshold": False})
+    estimator = model.estimator
+    assert estimator.trees_ is not None
+    rows = model.matrix(x_test)
+    rows[:7, FEATURES.index("secu1")] = np.nan  # missing values take the learnt side
+    rows[7:9, FEATURES.index("lat")] = np.nan
+    reference = estimator.classifier_.predict_proba(estimator.encode(rows))
+    for start in range(0, len(rows), WALK_MAX_ROWS):  # small batches: the numpy walk
+        chunk = slice(start, start + WALK_MAX_ROWS)
+        np.testing.assert_allclose(estimator.predict_proba(rows[chunk]), reference[chunk],
+                                   rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(estimator.predict_proba(rows[0]), reference[:1], rtol=1e-12)
+    assert len(rows) > WALK_MAX_ROWS
+    np.testing.assert_array_equal(estimator.predict_proba(rows), reference)
+
+
+def test_predict_proba_with_wrong_width_names_the_shape(small_split) -> None:
+    x_train, y_train, _ = small_split
+    model = train_model(x_train, y_train, {**PARAMS, "tune_threshold": False})
+    with pytest.raises(ValueError, match=r"expected rows of 28 features, got shape \(1, 27\)"):
+        model.estimator.predict_proba(np.zeros((1, 27)))
