@@ -22,6 +22,7 @@ import re
 import subprocess
 import sys
 import threading
+import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -41,6 +42,8 @@ ACTIVE_STATES = ("starting", "running", "scheduled", "pending")
 #: Longest wait on the Prefect API inside a request, so `/retrain` stays fast when it is down.
 PREFECT_TIMEOUT_SECONDS = 5.0
 EPHEMERAL_STARTUP_TIMEOUT = "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"
+#: How long a request that lost the lock waits for the winner to name its run.
+HOLDER_WAIT_SECONDS = 2.0
 
 
 class RetrainRunning(Exception):
@@ -149,10 +152,29 @@ class Retrains:
         self.folder.mkdir(parents=True, exist_ok=True)
         return os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o600)
 
+    def _lock_or_raise(self, handle: int) -> None:
+        """Take the retrain lock, or raise RetrainRunning naming the run that holds it.
+
+        The winner writes its run id and record just after it locks: a request that lost the
+        race by microseconds waits for them (briefly), rather than name no run or the last one.
+        """
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            deadline = time.monotonic() + HOLDER_WAIT_SECONDS
+            holder = _holder(handle)
+            while time.monotonic() < deadline:
+                record = self.read(holder) if holder else None
+                if record is not None and record.state in ACTIVE_STATES:
+                    break
+                time.sleep(0.02)
+                holder = _holder(handle)
+            raise RetrainRunning(holder or "unknown") from None
+
     def _start_local(self) -> RetrainRecord:
         handle = self._open_lock()
         try:
-            _lock_or_raise(handle)
+            self._lock_or_raise(handle)
             record = RetrainRecord(uuid.uuid4().hex, "local", "starting", _now())
             os.ftruncate(handle, 0)
             os.pwrite(handle, record.run_id.encode(), 0)
@@ -189,7 +211,7 @@ class Retrains:
         """Submit to the deployment unless a run we submitted there is still active."""
         handle = self._open_lock()
         try:
-            _lock_or_raise(handle)
+            self._lock_or_raise(handle)
             previous = _holder(handle)
             if previous and (record := self.status(previous)) and record.state in ACTIVE_STATES:
                 raise RetrainRunning(previous)
@@ -260,13 +282,6 @@ class Retrains:
 def _holder(handle: int) -> str:
     """The run id written in the lock file by whoever holds (or last held) the lock."""
     return os.pread(handle, 64, 0).decode().strip()
-
-
-def _lock_or_raise(handle: int) -> None:
-    try:
-        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        raise RetrainRunning(_holder(handle) or "unknown") from None
 
 
 # Prefect --------------------------------------------------------------------------------------
