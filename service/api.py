@@ -152,7 +152,10 @@ async def retrain(admin: AdminUser, runtime: RuntimeDependency) -> Any:
 
 
 @app.get("/retrain/{run_id}", response_model=RetrainStatus, tags=["retraining"],
-         responses={**ADMIN_ERRORS, 404: {"model": ErrorResponse, "description": "no such run"},
+         responses={**ADMIN_ERRORS,
+                    404: {"model": ErrorResponse, "content": {"text/plain": {}},
+                          "description": "no such run; an id with a line break never reaches "
+                                         "the product: BentoML's router answers in plain text"},
                     503: {"model": ErrorResponse, "description": "Prefect does not answer"}})
 async def retrain_status(run_id: Annotated[str, Path(max_length=64)], admin: AdminUser,
                          runtime: RuntimeDependency) -> Any:
