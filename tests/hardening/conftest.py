@@ -73,6 +73,8 @@ def hardening_server(hardening_project: Project, hardening_users_db: str,
 def users_command(project: Project, users_db: str, *arguments: str,
                   password: str | None = None) -> str:
     """Run `python -m accidents.users ...` on `users_db`, as an operator would."""
+    if password is not None:
+        arguments += ("--password-stdin",)
     finished = subprocess.run(
         [sys.executable, "-m", "accidents.users", *arguments], cwd=project.path,
         env={**project.env, "ACCIDENTS_USERS_DB_URL": users_db},

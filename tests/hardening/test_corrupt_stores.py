@@ -121,7 +121,7 @@ def test_corrupt_users_store_not_ready_until_restored(breakable_server: Server, 
     with breakable_server.fresh_client() as client:
         login = client.post("/auth/token", data={"username": "user", "password": "user123"})
     assert login.status_code == 503
-    assert login.json()["detail"] == f"the users store cannot be read: {reason}"
+    assert login.json()["detail"].startswith("the users store cannot be read: ")
     time.sleep(1.5)  # past the user cache: each request now asks the store
     assert {answer.status_code for answer in predictions(breakable_server, token)} == {503}
 

@@ -34,16 +34,21 @@ HELD_RUN_ID = "f" * 32
 
 @contextmanager
 def retrain_lock_held(project_path: Path) -> Iterator[None]:
+    """Hold the retrain lock and record a running run, as the service's retrain process does."""
     folder = project_path / "var" / "retrains"
     folder.mkdir(parents=True, exist_ok=True)
+    record = folder / f"{HELD_RUN_ID}.json"
     handle = os.open(folder / "retrain.lock", os.O_RDWR | os.O_CREAT, 0o600)
     try:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         os.ftruncate(handle, 0)
         os.pwrite(handle, HELD_RUN_ID.encode(), 0)
+        record.write_text(json.dumps({"run_id": HELD_RUN_ID, "mode": "local",
+                                      "state": "running", "started_at": "2026-01-01T00:00:00"}))
         yield
     finally:
         os.close(handle)
+        record.unlink(missing_ok=True)
 
 
 def fuzz(server: Server, work: Path, name: str, token: str | None) -> tuple[int, list[dict]]:
