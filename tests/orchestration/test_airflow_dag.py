@@ -48,6 +48,10 @@ def airflow_env(home: Path, base: dict[str, str]) -> dict[str, str]:
         "AIRFLOW__CORE__DAGS_FOLDER": str(DAGS_FOLDER),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+        # The DAG's tasks run one after another. With Airflow's default of 32, LocalExecutor
+        # forks 32 workers at once and, seen here, one of them missed its shutdown message
+        # and kept `dags test` waiting after the run had succeeded.
+        "AIRFLOW__CORE__PARALLELISM": "1",
         "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_urlsafe(32),
         "AIRFLOW__API__SECRET_KEY": secrets.token_urlsafe(32),
     })
@@ -128,7 +132,7 @@ def test_dags_test_runs_whole_pipeline_on_sample(tmp_path: Path, sample_dir: Pat
                      str(port)], tmp_path / "api-server.log", tmp_path, env) as api_server:
         api_server.wait_http(f"http://127.0.0.1:{port}/api/v2/monitor/health", timeout=240)
         run = airflow(env, "dags", "test", "--use-executor", "accidents_pipeline",
-                      timeout=1500, cwd=tmp_path)
+                      timeout=900, cwd=tmp_path)
     output = run.stdout + run.stderr
     assert "state=success" in output.split("DagRun Finished")[-1], output[-4000:]
     run_logs = tmp_path / "airflow-home" / "logs" / "dag_id=accidents_pipeline"
