@@ -12,6 +12,7 @@ copy. Data comes from `$ACCIDENTS_SHARED_DATA` (default `../shared/data`).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import platform
@@ -68,17 +69,22 @@ def run_pipeline(work: Path, sample_dir: Path, split_dir: Path) -> tuple[object,
     return project, timings
 
 
-def load_levels(name: str, url: str, connections: list[int], seconds: float,
+def load_levels(running: servers.Running, connections: list[int], seconds: float,
                 token: str | None = None) -> list[wrk_load.LoadResult]:
+    name, url = running.name, running.url
     status, body = servers.predict_once(url, wrk_load.FEATURES_EXAMPLE, token)
     if status != 200:
         raise servers.ServerError(f"{name}: a first /predict answered {status}: {body[:300]!r}")
     wrk_load.run_wrk(name, url, max(connections), min(seconds, 2.0), token)  # warm-up
     results = []
     for count in connections:
+        cpu_before = running.cpu_seconds()
         result = wrk_load.run_wrk(name, url, count, seconds, token)
+        cpu_ms = (running.cpu_seconds() - cpu_before) * 1000 / max(result.requests, 1)
+        result = dataclasses.replace(result, server_cpu_ms=cpu_ms)
         print(f"  {name}, {count} clients: {result.throughput:.1f} requests/s, "
-              f"p99 {result.p99_ms:.1f} ms, {result.errors} errors", flush=True)
+              f"p99 {result.p99_ms:.1f} ms, {result.errors} errors, "
+              f"{cpu_ms:.2f} ms of server CPU a request", flush=True)
         results.append(result)
     return results
 
@@ -91,12 +97,12 @@ def run_serving(work: Path, split_dir: Path, project, names: list[str], connecti
     if "baseline" in names:
         model = servers.train_seed_forest(split_dir, work / "seed_forest.joblib")
         with servers.baseline_server(model, work / "baseline.log") as running:
-            results += load_levels("baseline", running.url, connections, seconds)
+            results += load_levels(running, connections, seconds)
     if "service" in names:
         env = {**project.env, **service_env}
         with servers.product_server(project.path, env, work / "service.log") as running:
             token = servers.log_in(running.url, "admin", "admin123")
-            results += load_levels("service", running.url, connections, seconds, token)
+            results += load_levels(running, connections, seconds, token)
     print(f"\nAfter: {load_average()}\n")
     print(wrk_load.format_load_table(results))
     print(verdict(results, max(connections)))

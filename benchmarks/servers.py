@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import joblib
+import psutil
 from sklearn.ensemble import RandomForestClassifier
 
 from accidents.preprocessing import load_split
@@ -37,6 +38,22 @@ class Running:
     url: str
     process: subprocess.Popen
     log_path: Path
+
+    def cpu_seconds(self) -> float:
+        """CPU time used so far by the server and all its processes (BentoML's workers)."""
+        try:
+            root = psutil.Process(self.process.pid)
+            processes = [root, *root.children(recursive=True)]
+        except psutil.NoSuchProcess:
+            return 0.0
+        total = 0.0
+        for process in processes:
+            try:
+                times = process.cpu_times()
+            except psutil.NoSuchProcess:
+                continue
+            total += times.user + times.system
+        return total
 
     def log_tail(self, lines: int = 40) -> str:
         text = self.log_path.read_text(errors="replace") if self.log_path.exists() else ""

@@ -30,6 +30,8 @@ class LoadResult:
     p95_ms: float
     p99_ms: float
     errors: int
+    #: CPU time the server used per answered request (all its processes, both cores).
+    server_cpu_ms: float | None = None
 
     @property
     def throughput(self) -> float:
@@ -82,12 +84,13 @@ def format_load_table(results: list[LoadResult], reference: str = "baseline",
     base = {result.connections: result.throughput for result in results
             if result.server == reference}
     lines = ["| server | clients | requests/s | p50 (ms) | p95 (ms) | p99 (ms) | errors "
-             "| × baseline |",
-             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+             "| server CPU per request (ms) | × baseline |",
+             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for result in results:
         ratio = (f"{result.throughput / base[result.connections]:.1f}"
                  if base.get(result.connections) else "–")
+        cpu = "–" if result.server_cpu_ms is None else f"{result.server_cpu_ms:.2f}"
         lines.append(f"| {result.server} | {result.connections} | {result.throughput:.1f} | "
                      f"{result.p50_ms:.1f} | {result.p95_ms:.1f} | {result.p99_ms:.1f} | "
-                     f"{result.errors} | {ratio} |")
+                     f"{result.errors} | {cpu} | {ratio} |")
     return "\n".join(lines)
