@@ -22,8 +22,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import BIN
-from tests.hardening.conftest import token_of
-from tests.service.conftest import Server
+from tests.hardening.conftest import bearer, token_of
+from tests.service.conftest import SEED_FEATURES, Server
 
 pytestmark = pytest.mark.e2e
 
@@ -98,3 +98,7 @@ def test_fuzz_every_route_finds_no_error(hardening_server: Server, tmp_path: Pat
     assert by_name["user"][200] > 0 and by_name["user"][403] > 0
     assert by_name["admin"][409] > 0
     assert by_name["anonymous"][401] > 0
+    with hardening_server.client() as client:
+        assert client.get("/readyz").status_code == 200
+        assert client.post("/predict", json={"features": SEED_FEATURES},
+                           headers=bearer(tokens["user"])).status_code == 200
