@@ -12,7 +12,7 @@ import time
 import pytest
 
 from tests.conftest import Project
-from tests.service.conftest import SEED_FEATURES, Server
+from tests.service.conftest import ANSWERS_BEFORE_THE_FLOW, SEED_FEATURES, Server
 
 pytestmark = pytest.mark.e2e
 
@@ -77,7 +77,7 @@ def test_retrain_promotes_new_model_on_every_worker(
         # A run killed half-way: the lock is freed, the record says so, the model stays.
         started = time.perf_counter()
         first = client.post("/retrain")
-        assert time.perf_counter() - started < 1.0
+        assert time.perf_counter() - started < ANSWERS_BEFORE_THE_FLOW
         assert first.status_code == 202, first.text
         killed_id = first.json()["run_id"]
         assert first.json()["status_url"] == f"/retrain/{killed_id}"
@@ -96,7 +96,7 @@ def test_retrain_promotes_new_model_on_every_worker(
         # A run to the end.
         started = time.perf_counter()
         second = client.post("/retrain")
-        assert time.perf_counter() - started < 1.0
+        assert time.perf_counter() - started < ANSWERS_BEFORE_THE_FLOW
         assert second.status_code == 202, second.text
         run_id = second.json()["run_id"]
         assert client.post("/retrain").json()["run_id"] == run_id
