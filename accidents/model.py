@@ -91,7 +91,9 @@ def load_model(path: Path) -> PriorityModel:
             f"has {sklearn.__version__}; install the saved version or retrain"
         ) from warning
     except Exception as error:
-        raise ModelLoadError(f"{path}: unreadable model file ({type(error).__name__}: {error})") from error
+        raise ModelLoadError(
+            f"{path}: unreadable model file ({type(error).__name__}: {error})"
+        ) from error
     if not isinstance(model, PriorityModel):
         raise ModelLoadError(f"{path}: not a model of the product ({type(model).__name__})")
     _check_versions(model, path)
