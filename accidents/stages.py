@@ -119,11 +119,11 @@ def _production_metrics(settings: Settings, x_test: pd.DataFrame, y_test) -> dic
         return None
     try:
         production = load_model(path)
-    except ModelLoadError as error:
+        probabilities = production.predict_proba(x_test)
+    except Exception as error:  # any failure to score it makes it unusable, not the stage
         log.warning("production model unusable, the candidate will replace it: %s", error)
         return None
-    return evaluation.compute_metrics(y_test, production.predict_proba(x_test),
-                                      production.threshold)
+    return evaluation.compute_metrics(y_test, probabilities, production.threshold)
 
 
 def _log_plots(settings: Settings, model, x_test, y_test, probabilities, seed: int) -> None:

@@ -42,6 +42,6 @@ def test_bentoml_build_packs_service_offline(tmp_path: Path) -> None:
         assert (source / name).is_file(), name
     assert not (source / "tests").exists()
     requirements = (bento.parent / "env" / "python" / "requirements.txt").read_text()
-    for package in ("scikit-learn>=1.6,<2", "libpass>=1.9", "pyjwt>=2.10", "bentoml"):
+    for package in ("scikit-learn>=1.9,<2", "libpass>=1.9", "pyjwt>=2.10", "bentoml"):
         assert package in requirements
     assert (bento.parent / "env" / "docker" / "Dockerfile").is_file()
