@@ -16,7 +16,7 @@ import pandas as pd
 from accidents.features import PRIORITY_LABELS
 from accidents.files import atomic_path
 from accidents.importing import import_data
-from accidents.model import ModelLoadError, load_model, save_model
+from accidents.model import load_model, save_model
 from accidents.params import load_params
 from accidents.preprocessing import load_split, preprocess
 from accidents.raw import read_raw_tables

@@ -24,36 +24,13 @@ SCHEDULE = CronTriggerTimetable("0 3 * * 1", timezone="Europe/Paris")
 
 def reproduce(stage: str) -> None:
     """Run one DVC stage under the project's pipeline lock; log its output; fail on failure."""
-    import fcntl
     import logging
-    import os
-    import subprocess
-    import sys
     from pathlib import Path
 
-    log = logging.getLogger("airflow.task")
-    configured = os.environ.get("ACCIDENTS_PROJECT_DIR")
-    project = Path(configured or Path(__file__).resolve().parents[2])
-    if not (project / "dvc.yaml").is_file():
-        raise RuntimeError(
-            f"no dvc.yaml in {project}: set ACCIDENTS_PROJECT_DIR to the product's project folder"
-        )
-    lock_path = project / ".dvc" / "tmp" / "pipeline.lock"
-    lock_path.parent.mkdir(parents=True, exist_ok=True)
-    command = [sys.executable, "-m", "dvc", "repro", "--single-item", stage]
-    with lock_path.open("a") as lock:
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            log.info("another pipeline run holds %s; waiting for it", lock_path)
-            fcntl.flock(lock, fcntl.LOCK_EX)
-        log.info("running %s in %s", " ".join(command[2:]), project)
-        result = subprocess.run(command, cwd=project, capture_output=True, text=True)
-    for line in (result.stdout + result.stderr).splitlines():
-        log.info("%s", line)
-    if result.returncode != 0:
-        tail = "\n".join((result.stdout + result.stderr).splitlines()[-15:])
-        raise RuntimeError(f"dvc stage {stage} failed (exit {result.returncode}):\n{tail}")
+    from accidents.dvc_stages import project_dir, reproduce_stage
+
+    project = project_dir(default=Path(__file__).resolve().parents[2])
+    reproduce_stage(project, stage, logging.getLogger("airflow.task").info)
 
 
 with DAG(
