@@ -126,22 +126,19 @@ class UserStore:
 
     def set_password(self, username: str, password: str) -> None:
         check_new_password(password)
-        hashed = hash_password(password)
-        with self.engine.begin() as connection:
-            changed = connection.execute(
-                update(users).where(users.c.username == username)
-                .values(password_hash=hashed, updated_at=datetime.now(UTC))
-            )
-        if changed.rowcount == 0:
-            raise UserError(f"no user {username!r}")
+        self._update(username, password_hash=hash_password(password))
         log.info("users: changed the password of %s", username)
 
     def set_role(self, username: str, role: str) -> None:
         check_role(role)
+        self._update(username, role=role)
+
+    def _update(self, username: str, **values: str) -> None:
+        """Change a user's columns and stamp `updated_at`, which revokes older tokens."""
         with self.engine.begin() as connection:
             changed = connection.execute(
                 update(users).where(users.c.username == username)
-                .values(role=role, updated_at=datetime.now(UTC))
+                .values(**values, updated_at=datetime.now(UTC))
             )
         if changed.rowcount == 0:
             raise UserError(f"no user {username!r}")
