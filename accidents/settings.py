@@ -31,6 +31,10 @@ class Settings(BaseSettings):
     model_refresh_seconds: float = Field(default=1.0, gt=0)
     max_request_bytes: int = Field(default=1_048_576, ge=1024)
     max_batch_rows: int = Field(default=1000, ge=1)
+    # A request still running after this many seconds gets 504 (BentoML's traffic timeout).
+    request_timeout_seconds: float = Field(default=10.0, gt=0)
+    # Give each /predict request an OpenTelemetry span (BentoML records spans even unsampled).
+    trace_predictions: bool = False
     # Failed logins over a sliding window, per user and per client: past the limit, 429.
     login_max_failures_per_user: int = Field(default=10, ge=1)
     login_max_failures_per_client: int = Field(default=100, ge=1)

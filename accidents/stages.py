@@ -148,9 +148,10 @@ def _promote(settings: Settings, candidate, metrics: dict[str, float]) -> str:
     """Registry first, then the BentoML store, then the production file, then the alias:
     a failure at any step leaves the served model and the production file as they were."""
     from accidents import registry
+    from accidents.bento_store import save_to_bento_store
 
     version = registry.register_version(settings, candidate.model_uri, metrics)
-    registry.save_to_bento_store(
+    save_to_bento_store(
         candidate, settings.model_name,
         {"registry_version": version, "run_id": candidate.run_id, "threshold": candidate.threshold,
          **{name: round(value, 4) for name, value in metrics.items()}},

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import socket
 import subprocess
 import sys
 import time
@@ -22,6 +20,7 @@ import psutil
 from sklearn.ensemble import RandomForestClassifier
 
 from accidents.preprocessing import load_split
+from tests.processes import free_port, stop_process_group
 
 BENCH_DIR = Path(__file__).resolve().parent
 BIN = Path(sys.executable).parent
@@ -58,12 +57,6 @@ class Running:
     def log_tail(self, lines: int = 40) -> str:
         text = self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
         return "\n".join(text.splitlines()[-lines:])
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def http(url: str, data: bytes | None = None, headers: dict[str, str] | None = None,
@@ -103,7 +96,7 @@ def serving(name: str, command: list[str], cwd: Path, env: dict[str, str], log_p
         wait_until_up(running, url + probe)
         yield running
     finally:
-        stop(process)
+        stop_process_group(process)
 
 
 def wait_until_up(running: Running, probe: str) -> None:
@@ -120,18 +113,6 @@ def wait_until_up(running: Running, probe: str) -> None:
         time.sleep(0.5)
     raise ServerError(f"{running.name} did not answer {probe} in {START_TIMEOUT:.0f} s:\n"
                       f"{running.log_tail()}")
-
-
-def stop(process: subprocess.Popen) -> None:
-    """SIGTERM to the server's process group, SIGKILL if it lingers."""
-    if process.poll() is not None:
-        return
-    os.killpg(process.pid, signal.SIGTERM)
-    try:
-        process.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=10)
 
 
 @contextmanager

@@ -10,14 +10,14 @@ from pathlib import Path
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from accidents.features import FEATURES
-from accidents.model import PriorityModel
-from accidents.registry import (
-    BENTO_MODEL_FILE,
+from accidents.bento_store import (
+    MODEL_FILE,
     bento_store_dir,
     latest_bento_version,
     load_from_bento_store,
 )
+from accidents.features import FEATURES
+from accidents.model import PriorityModel
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +77,7 @@ class ModelSlot:
                                 f"{bento_store_dir()}: run the pipeline to promote one")
             return False
         state = (version, _file_state(bento_store_dir() / self.name / version
-                                      / BENTO_MODEL_FILE))
+                                      / MODEL_FILE))
         if state in (self._served_state, self._failed_state):
             return False
         try:

@@ -62,6 +62,6 @@ class Runtime:
         self.users.engine.dispose()
 
 
-def get_runtime() -> Runtime:
+async def get_runtime() -> Runtime:
     """The runtime of this worker's service instance (a FastAPI dependency)."""
     return bentoml.get_current_service().runtime

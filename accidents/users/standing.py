@@ -76,18 +76,28 @@ class UserStanding:
         self._entries: dict[str, _Entry] = {}
         self._lock = threading.Lock()
 
-    def _changed_at(self, username: str) -> float | None:
-        now = self.clock()
+    def _cached(self, username: str) -> _Entry | None:
+        """What was read of `username` less than `cache_seconds` ago, if anything."""
         with self._lock:
             entry = self._entries.get(username)
-        if entry is not None and now - entry.read_at < self.cache_seconds:
+        if entry is not None and self.clock() - entry.read_at < self.cache_seconds:
+            return entry
+        return None
+
+    def _changed_at(self, username: str) -> float | None:
+        if (entry := self._cached(username)) is not None:
             return entry.changed_at
+        now = self.clock()
         row = read_users_store(self.store, lambda connection: connection.execute(
             select(users.c.updated_at).where(users.c.username == username)).first())
         changed_at = None if row is None else _epoch(row.updated_at)
         with self._lock:
             self._entries[username] = _Entry(changed_at, now)
         return changed_at
+
+    def is_cached(self, username: str) -> bool:
+        """True when `check` would answer for `username` without reading the store."""
+        return self._cached(username) is not None
 
     def check(self, claims: Claims) -> None:
         """Raise TokenError when the token no longer stands, UsersStoreError when unknown."""

@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import BIN, REPO_ROOT, Project, make_project
-from tests.orchestration.background import Background, free_port
+from tests.orchestration.background import Background
+from tests.processes import free_port
 
 DAGS_FOLDER = REPO_ROOT / "airflow" / "dags"
 STAGES = ["import_data", "preprocess", "train", "evaluate", "predict"]

@@ -12,7 +12,7 @@ import pytest
 from moto.server import ThreadedMotoServer
 
 from tests.conftest import Project
-from tests.orchestration.background import free_port
+from tests.processes import free_port
 
 BUCKET = "accidents-dvc"
 #: Every output DVC caches; `dvc pull` must bring each back byte for byte.

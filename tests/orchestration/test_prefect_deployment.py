@@ -14,7 +14,8 @@ import pytest
 import yaml
 
 from tests.conftest import BIN, REPO_ROOT, make_project
-from tests.orchestration.background import Background, free_port
+from tests.orchestration.background import Background
+from tests.processes import free_port
 
 FINAL_STATES = {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"}
 

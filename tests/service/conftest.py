@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import shutil
-import signal
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -17,6 +14,7 @@ import pytest
 import yaml
 
 from tests.conftest import BIN, Project
+from tests.processes import free_port, stop_process_group
 
 #: The main test server's token secret: tests forge tokens with it (expired, odd claims).
 SECRET = "secret-of-the-service-tests-only-0123456789abcdef"
@@ -28,12 +26,6 @@ FAR_TIME_ZONE = "Pacific/Kiritimati"
 ANSWERS_BEFORE_THE_FLOW = 10.0
 SEED_FEATURES = [10, 3, 1, 0.0, 2021, 60, 2, 1, 1, 3, 2, 1, 1, 50, 7, 12, 5, 77, 77317, 2, 1, 0,
                  6, 48.60, 2.89, 17, 2, 1]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @dataclass
@@ -60,13 +52,7 @@ class Server:
         return answer.json()["access_token"]
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(timeout=10)
+        stop_process_group(self.process)
 
 
 def launch(project: Project, log_path: Path, **env: str) -> Server:

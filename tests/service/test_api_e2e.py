@@ -262,6 +262,24 @@ def test_probes_and_metrics_answer_without_login(server: Server, user_token: str
     assert "accidents_logins_total" in metrics.text
 
 
+def test_predictions_get_no_trace_span_logins_do(server: Server, user_token: str) -> None:
+    """ACCIDENTS_TRACE_PREDICTIONS is off by default: BentoML's access log then names no
+    trace for /predict, and still does for the other routes."""
+    with server.client(headers=bearer(user_token)) as client:
+        assert client.post("/predict", json={"features": SEED_FEATURES}).status_code == 200
+    server.login("user", "user123")
+    deadline = time.monotonic() + 10
+    while True:
+        lines = server.log_path.read_text(errors="replace").splitlines()
+        predictions = [line for line in lines if "path=/predict," in line]
+        logins = [line for line in lines if "path=/auth/token," in line]
+        if (predictions and logins) or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    assert predictions and all("trace=" not in line for line in predictions)
+    assert logins and all("trace=" in line for line in logins)
+
+
 def test_docs_list_every_route_and_bearer_scheme(server: Server) -> None:
     with server.client() as client:
         page = client.get("/docs")

@@ -14,7 +14,8 @@ import httpx
 import pytest
 
 from tests.conftest import BIN, Project
-from tests.service.conftest import ANSWERS_BEFORE_THE_FLOW, Server, free_port, start_server
+from tests.processes import free_port
+from tests.service.conftest import ANSWERS_BEFORE_THE_FLOW, Server, start_server
 
 pytestmark = pytest.mark.e2e
 

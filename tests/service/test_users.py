@@ -14,9 +14,10 @@ import jwt
 import pytest
 
 from accidents.settings import Settings
-from accidents.users import TokenError, TokenIssuer, User, UserError, UserStore
+from accidents.users import Claims, TokenError, TokenIssuer, User, UserError, UserStore
 from accidents.users.passwords import PasswordPolicyError
 from accidents.users.signing_key import SigningKeyError, development_secret
+from accidents.users.standing import UserStanding
 from accidents.users.startup import UnsafeProductionError, prepare_users
 
 SECRET = "a-secret-of-the-unit-tests-at-least-32-bytes"
@@ -27,6 +28,27 @@ def store(tmp_path: Path) -> UserStore:
     users = UserStore(f"sqlite:///{tmp_path / 'users.db'}")
     users.create_schema()
     return users
+
+
+def test_standing_answers_from_cache_until_it_expires(store: UserStore) -> None:
+    """The service checks a cached standing on its event loop, else reads in a thread."""
+    now = [1000.0]
+    standing = UserStanding(store, cache_seconds=5, clock=lambda: now[0])
+    store.add("alice", "correct horse", "user")
+    claims = Claims("alice", "user", datetime.now(UTC) + timedelta(minutes=5),
+                    int(time.time()) + 1)
+    assert not standing.is_cached("alice")
+    standing.check(claims)
+    assert standing.is_cached("alice")
+    store.remove("alice")
+    now[0] += 4.9
+    assert standing.is_cached("alice")
+    standing.check(claims)  # still the cached standing: no error within the cache time
+    now[0] += 0.2
+    assert not standing.is_cached("alice")
+    with pytest.raises(TokenError, match="its user no longer exists"):
+        standing.check(claims)
+    assert standing.is_cached("alice")
 
 
 @pytest.mark.parametrize("password", ["a" * 73, "é" * 37, "pass word " * 50])
