@@ -6,7 +6,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -20,7 +19,7 @@ import psutil
 from sklearn.ensemble import RandomForestClassifier
 
 from accidents.preprocessing import load_split
-from tests.processes import free_port, stop_process_group
+from tests.processes import free_port, stop_process_group, wait_until_answers
 
 BENCH_DIR = Path(__file__).resolve().parent
 BIN = Path(sys.executable).parent
@@ -93,26 +92,11 @@ def serving(name: str, command: list[str], cwd: Path, env: dict[str, str], log_p
                                    stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     running = Running(name, url, process, log_path)
     try:
-        wait_until_up(running, url + probe)
+        if (problem := wait_until_answers(process, url + probe, START_TIMEOUT)) is not None:
+            raise ServerError(f"{name} {problem}:\n{running.log_tail()}")
         yield running
     finally:
         stop_process_group(process)
-
-
-def wait_until_up(running: Running, probe: str) -> None:
-    deadline = time.monotonic() + START_TIMEOUT
-    while time.monotonic() < deadline:
-        if running.process.poll() is not None:
-            raise ServerError(f"{running.name} exited with {running.process.returncode}:\n"
-                              f"{running.log_tail()}")
-        try:
-            if http(probe, timeout=5)[0] == 200:
-                return
-        except (OSError, urllib.error.URLError):
-            pass
-        time.sleep(0.5)
-    raise ServerError(f"{running.name} did not answer {probe} in {START_TIMEOUT:.0f} s:\n"
-                      f"{running.log_tail()}")
 
 
 @contextmanager

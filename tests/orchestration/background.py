@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import subprocess
-import time
 from pathlib import Path
 
-import httpx
-
-from tests.processes import stop_process_group
+from tests.processes import stop_process_group, wait_until_answers
 
 
 class Background:
@@ -35,15 +32,5 @@ class Background:
 
     def wait_http(self, url: str, timeout: float) -> None:
         """Wait until `url` answers 200; fail with the server's log if it dies or never does."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise AssertionError(f"{url}: server exited {self.process.returncode}\n"
-                                     + self.output()[-4000:])
-            try:
-                if httpx.get(url, timeout=5).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(1)
-        raise AssertionError(f"{url} did not answer in {timeout} s\n" + self.output()[-4000:])
+        if (problem := wait_until_answers(self.process, url, timeout)) is not None:
+            raise AssertionError(f"server {problem}\n" + self.output()[-4000:])

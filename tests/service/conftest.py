@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,7 +13,7 @@ import pytest
 import yaml
 
 from tests.conftest import BIN, Project
-from tests.processes import free_port, stop_process_group
+from tests.processes import free_port, stop_process_group, wait_until_answers
 
 #: The main test server's token secret: tests forge tokens with it (expired, odd claims).
 SECRET = "secret-of-the-service-tests-only-0123456789abcdef"
@@ -74,19 +73,10 @@ def start_server(project: Project, log_path: Path, probe: str = "/readyz",
                  timeout: float = 300, **env: str) -> Server:
     """Start the service and wait until `probe` answers 200 on every worker's socket."""
     server = launch(project, log_path, **env)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if server.process.poll() is not None:
-            raise AssertionError(f"the service exited with {server.process.returncode}:\n"
-                                 f"{server.log_tail()}")
-        try:
-            if httpx.get(server.url + probe, timeout=5).status_code == 200:
-                return server
-        except httpx.TransportError:
-            pass
-        time.sleep(1)
+    if (problem := wait_until_answers(server.process, server.url + probe, timeout)) is None:
+        return server
     server.stop()
-    raise AssertionError(f"the service did not answer {probe} in {timeout} s:\n{server.log_tail()}")
+    raise AssertionError(f"the service {problem}:\n{server.log_tail()}")
 
 
 def private_copy(project: Project, root: Path) -> Project:
